@@ -101,9 +101,10 @@ def mode_module(name: Any) -> ScenarioMode:
     if name not in MODES:
         raise InputError(f"mode: {name!r} is not a mode; allowed: {', '.join(MODES)}")
     try:
-        return import_module(f"lambda_retry.modes.{name}.scenario")  # type: ignore[return-value]
+        module: Any = import_module(f"lambda_retry.modes.{name}.scenario")
     except ModuleNotFoundError:
         raise InputError(f"mode: {name!r} is not modelled yet") from None
+    return module
 
 
 def parse(data: Mapping[str, Any]) -> tuple[ScenarioMode, Setup, Time | None]:

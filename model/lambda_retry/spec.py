@@ -19,7 +19,7 @@ every timed rule fires exactly at its deadline and nothing ever sleeps.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
@@ -27,7 +27,8 @@ from typing import Any, Protocol
 Time = float
 """Virtual seconds since the start of a run (ints are used where possible)."""
 
-Param = Hashable
+Param = Any
+"""A rule's parameter: an item index, a tuple of indices, or a tuple of an index and a choice."""
 Action = tuple[int, Param]
 """An enabled action: the index of a rule in its table, and its parameter."""
 

@@ -84,12 +84,12 @@ BUSY = (
 )
 
 PROFILES: tuple[Profile, ...] = (
-    Profile("async_invoke.small", SPEC, SMALL, states=10404, edges=18768),
-    Profile("async_invoke.rejections", SPEC, REJECTIONS, states=0, edges=0),
-    Profile("async_invoke.timing", SPEC, TIMING, states=0, edges=0),
-    Profile("async_invoke.duplicates", SPEC, DUPLICATES, states=0, edges=0),
-    Profile("async_invoke.zero_concurrency", SPEC, ZERO_CONCURRENCY, states=0, edges=0),
-    Profile("async_invoke.busy", SPEC, BUSY, states=0, edges=0),
+    Profile("async_invoke.small", SPEC, SMALL, states=2256, edges=3336),
+    Profile("async_invoke.rejections", SPEC, REJECTIONS, states=1136, edges=1270),
+    Profile("async_invoke.timing", SPEC, TIMING, states=18821, edges=23645),
+    Profile("async_invoke.duplicates", SPEC, DUPLICATES, states=3078, edges=4170),
+    Profile("async_invoke.zero_concurrency", SPEC, ZERO_CONCURRENCY, states=330, edges=468),
+    Profile("async_invoke.busy", SPEC, BUSY, states=23872, edges=30808),
 )
 
 _VARIANT = {v.name: v for v in VARIANTS}

@@ -8,6 +8,7 @@ back off without using a retry, and a failed event goes to its failure sinks.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from lambda_retry.spec import (
     Actor,
@@ -50,19 +51,19 @@ def each_event_and_failure(c: Config, w: World, rule_: Rule) -> Iterable[Param]:
 
 
 def describe_run(p: Param) -> str:
-    duration = p[1]  # type: ignore[index]
+    duration = p[1]
     return f"runs {duration:g} s" if duration else ""
 
 
 def describe_choice(p: Param) -> str:
-    return str(p[1])  # type: ignore[index]
+    return str(p[1])
 
 
 # -- helpers ---------------------------------------------------------------------------------
 
 
 def _event(w: World, param: Param) -> Event:
-    k = param if isinstance(param, int) else param[0]  # type: ignore[index]
+    k = param if isinstance(param, int) else param[0]
     return w.items[k]
 
 
@@ -87,8 +88,8 @@ def _backoff_seconds(e: Event) -> int:
     return int(min(BACKOFF_FIRST_SECONDS * 2**e.backoff_step, BACKOFF_MAX_SECONDS))
 
 
-def _update(w: World, param: Param, **changes: object) -> World:
-    k = param if isinstance(param, int) else param[0]  # type: ignore[index]
+def _update(w: World, param: Param, **changes: Any) -> World:
+    k = param if isinstance(param, int) else param[0]
     return set_item(w, k, w.items[k]._replace(**changes))
 
 
@@ -195,7 +196,7 @@ def no_failure_sink_configured(c: Config, w: World, p: Param) -> bool:
 
 
 def start_run(c: Config, w: World, p: Param) -> World:
-    k, duration = p  # type: ignore[misc]
+    k, duration = p
     e = w.items[k]
     return _update(
         w, k,

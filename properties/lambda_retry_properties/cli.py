@@ -1,0 +1,225 @@
+"""``lambda-retry``: verify the model, draw it, document it, and run scenarios on it.
+
+Exit status: 0 when everything holds, 1 when a property is broken (or a pinned
+count moved, or a generated file is stale), 2 for bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from lambda_retry.scenario import load, simulate, to_text
+from lambda_retry.settings import InputError
+
+from . import artifacts
+from .core import Kind
+from .registry import MODE_NAMES, Mode, modes
+from .verify import ProfileReport, run_profile
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{self.prog}: {message}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _Parser(prog="lambda-retry", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    v = sub.add_parser("verify", help="explore every profile exhaustively and check every property")
+    v.add_argument("--mode", choices=MODE_NAMES)
+    v.add_argument("--profile", help="one profile, e.g. async_invoke.small")
+    v.add_argument("--variants", action="store_true", help="also run the wrong variants (each must be caught)")
+    v.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    d = sub.add_parser("diagrams", help="write diagrams/<mode>.dot and .svg from the tables")
+    d.add_argument("--out", default="diagrams")
+    d.add_argument("--check", action="store_true", help="only check that the committed DOT files are fresh")
+
+    g = sub.add_parser("docs", help="regenerate the generated blocks of docs/modes/*.md")
+    g.add_argument("--check", action="store_true", help="only check that the pages are fresh")
+
+    s = sub.add_parser("simulate", help="run a scenario file on the virtual clock")
+    s.add_argument("file")
+    s.add_argument("--format", choices=("text", "json"), default="text")
+
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "verify":
+            return _verify(args)
+        if args.command == "diagrams":
+            return _diagrams(args)
+        if args.command == "docs":
+            return _docs(args)
+        return _simulate(args)
+    except InputError as err:
+        print(f"lambda-retry: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print("lambda-retry: interrupted", file=sys.stderr)
+        return 130
+
+
+# -- verify ----------------------------------------------------------------------------------
+
+
+def _verify(args: argparse.Namespace) -> int:
+    known = modes()
+    if args.mode and args.mode not in known:
+        raise InputError(f"--mode: {args.mode!r} is not modelled yet; modelled: {', '.join(known)}")
+    selected = [known[args.mode]] if args.mode else list(known.values())
+    progress = None if args.quiet else _Progress()
+    chosen: dict[str, list[Any]] = {}
+    for mode in selected:
+        profiles = list(mode.profiles) + (list(mode.variant_profiles) if args.variants else [])
+        if args.profile:
+            profiles = [p for p in mode.profiles + mode.variant_profiles
+                        if args.profile in (p.name, p.name.split(".", 1)[1])]
+        if profiles:
+            chosen[mode.name] = profiles
+    if args.profile and not chosen:
+        names = ", ".join(p.name for m in selected for p in m.profiles + m.variant_profiles)
+        raise InputError(f"--profile: {args.profile!r} is not a profile; profiles: {names}")
+    failed = False
+    for mode in selected:
+        if mode.name not in chosen:
+            continue
+        reports = [run_profile(mode, p, progress=progress) for p in chosen[mode.name]]
+        if progress:
+            progress.clear()
+        failed |= _print_mode(mode, reports)
+    return 1 if failed else 0
+
+
+class _Progress:
+    """One overwritten status line on stderr, at most every half second."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self.last >= 0.5 and sys.stderr.isatty():
+            print(f"\r\x1b[K{message[:150]}", end="", file=sys.stderr, flush=True)
+            self.last, self.shown = now, True
+
+    def clear(self) -> None:
+        if self.shown:
+            print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+            self.shown = False
+
+
+def _print_mode(mode: Mode, reports: list[ProfileReport]) -> bool:
+    plain = [r for r in reports if not r.profile.is_variant]
+    variants = [r for r in reports if r.profile.is_variant]
+    print(f"\n== {mode.name}: {mode.spec.title} ==")
+    failed = False
+    if plain:
+        print(f"{'profile':<34} {'cases':>5} {'states':>9} {'edges':>9} {'time':>8}  pinned")
+        for r in plain:
+            pinned = "ok" if not any(p.startswith("pinned") for p in r.problems) else "MOVED"
+            print(f"{r.profile.name:<34} {len(r.cases):>5} {r.states:>9,} {r.edges:>9,} {r.seconds:>7.2f}s  {pinned}")
+        print()
+        print(f"{'property':<11} {'kind':<9} {'result':<15} {'states':>9} {'time':>8}  statement")
+        for index, prop in enumerate(mode.properties):
+            outcomes = [(r, r.outcomes[index]) for r in plain if r.outcomes[index].result != "n/a"]
+            states = sum(r.states for r, _ in outcomes)
+            seconds = sum(r.seconds for r, _ in outcomes)
+            results = {o.result for _, o in outcomes}
+            bad = [o for _, o in outcomes if o.result in ("violated", "not witnessed", "inconclusive")]
+            if bad:
+                result = bad[0].result
+            elif not results:
+                result = "n/a"
+            elif prop.kind is Kind.SOMETIMES:
+                result = "witnessed"
+            else:
+                result = "proved" if results == {"proved"} else "held (bounded)"
+            print(f"{prop.id:<11} {prop.kind.value:<9} {result:<15} {states:>9,} {seconds:>7.2f}s  "
+                  f"{_short(prop.statement)}")
+        for r in plain:
+            for problem in r.problems:
+                failed = True
+                print(f"\nFAIL {r.profile.name}: {problem}")
+            for o in r.outcomes:
+                if o.violation is not None:
+                    print(f"\n{o.prop.id} {o.prop.name}: {o.violation.why}\n  {o.prop.statement}")
+                    print(o.violation.timeline(mode.spec, symmetry=r.profile.symmetry))
+    if variants:
+        print(f"\n{'wrong variant':<44} {'must break':<22} {'caught':<8} {'states':>8}")
+        for r in variants:
+            ok = r.ok
+            failed |= not ok
+            print(f"{r.profile.name:<44} {', '.join(r.profile.must_break):<22} {'yes' if ok else 'NO':<8} "
+                  f"{r.states:>8,}")
+    return failed
+
+
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# -- diagrams and docs ------------------------------------------------------------------------
+
+
+def _diagrams(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if args.check:
+        stale = []
+        for mode in modes().values():
+            for name, source in artifacts.diagram_files(mode).items():
+                path = out / name
+                if not path.exists() or path.read_text(encoding="utf-8") != source:
+                    stale.append(str(path))
+        if stale:
+            print(f"stale diagrams (run `lambda-retry diagrams`): {', '.join(stale)}", file=sys.stderr)
+            return 1
+        print("diagrams are fresh")
+        return 0
+    written, svg_missing = artifacts.write_diagrams(out)
+    for path in written:
+        print(path)
+    if svg_missing:
+        print("notice: graphviz's `dot` is not installed; wrote DOT only (apt-get install graphviz for SVG)",
+              file=sys.stderr)
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    stale = []
+    for path, text in artifacts.doc_pages(Path.cwd()).items():
+        if path.read_text(encoding="utf-8") != text:
+            stale.append(str(path))
+            if not args.check:
+                path.write_text(text, encoding="utf-8")
+                print(path)
+    if args.check and stale:
+        print(f"stale docs (run `lambda-retry docs`): {', '.join(stale)}", file=sys.stderr)
+        return 1
+    if not stale:
+        print("docs are fresh")
+    return 0
+
+
+# -- simulate ----------------------------------------------------------------------------------
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    data = load(args.file)
+    report: dict[str, Any] = simulate(data)
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        print(to_text(report))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
