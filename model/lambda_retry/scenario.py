@@ -11,7 +11,7 @@ the timeline.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -191,31 +191,39 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def simulate(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Run a scenario to the end (or to ``until``) and return the JSON report."""
-    mod, setup, until = parse(data)
+Stepper = Callable[[Any, Any, Action], Any]
+
+
+def run(mod: ScenarioMode, setup: Setup, until: Time | None, step: Stepper | None = None) -> tuple[Any, list[Step]]:
+    """Drive the table from the scenario's world: the script makes the environment's choices,
+    the table's order the service's; the clock stops at ``until``.  ``step`` replaces the pure
+    step function (the conformance kit passes the ``transitions`` runner here)."""
     spec = mod.SPEC
     world = setup.world
     steps: list[Step] = []
     for _ in range(MAX_STEPS):
         actions = [a for a in spec.enabled(setup.config, world) if mod.wanted(setup, world, a)]
         if not actions:
-            break
+            return world, steps
         action = actions[0]
         if spec.rules[action[0]].time_passes:
             nxt = spec.next_deadline(setup.config, world)
             if until is not None and nxt is not None and nxt > until:
-                break
-        after = spec.step(setup.config, world, action)
+                return world, steps
+        after = step(setup.config, world, action) if step else spec.step(setup.config, world, action)
         if not spec.rules[action[0]].time_passes:
             units = tuple(setup.names[u] for u in spec.rules[action[0]].units(action[1]))
             steps.append(Step(world, action, after, units, setup.names))
         world = after
-    else:  # pragma: no cover - a model bug, not bad input
-        raise RuntimeError(f"{spec.name}: scenario did not settle within {MAX_STEPS} steps")
-    trace = entries(spec, steps)
-    report = {"mode": spec.name, **mod.report(setup, world, trace), "trace": trace}
-    return report
+    raise RuntimeError(f"{spec.name}: scenario did not settle within {MAX_STEPS} steps")  # a model bug
+
+
+def simulate(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Run a scenario to the end (or to ``until``) and return the JSON report."""
+    mod, setup, until = parse(data)
+    world, steps = run(mod, setup, until)
+    trace = entries(mod.SPEC, steps)
+    return {"mode": mod.SPEC.name, **mod.report(setup, world, trace), "trace": trace}
 
 
 def to_text(report: Mapping[str, Any]) -> str:

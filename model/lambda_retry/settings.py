@@ -158,6 +158,12 @@ def parse_config(cls: type[C], raw: Any, *, where: str = "config") -> C:
     return config
 
 
+def non_default_settings(config: Any) -> dict[str, Any]:
+    """The settings of ``config`` that differ from AWS's defaults, as scenario JSON."""
+    return {name: as_json(getattr(config, name)) for name, default, _ in settings_of(type(config))
+            if getattr(config, name) != default}
+
+
 def as_json(value: Any) -> Any:
     """A setting's value as it is written in a scenario file."""
     if isinstance(value, tuple):

@@ -13,8 +13,9 @@ item, which batch, which run duration), like TLA+'s ``\\E m \\in Msgs``.
 
 Time is virtual.  Every waiting unit stores a deadline; the special
 ``clock_advances`` rule (``time_passes=True``) jumps the clock to the earliest
-pending deadline, and only when nothing else can happen (maximal progress), so
-every timed rule fires exactly at its deadline and nothing ever sleeps.
+pending deadline, and only when no urgent rule can fire (maximal progress), so
+every timed rule fires exactly at its deadline and nothing ever sleeps.  Rules
+marked ``urgent=False`` (a duplicate delivery) may happen at any time or never.
 """
 
 from __future__ import annotations
@@ -126,9 +127,12 @@ class Rule:
     params: ParamsOf = each_item_in_source
     units: UnitsOf = unit_is_param
     time_passes: bool = False
-    """The clock rule: enabled only when no other rule is, jumps to the next deadline."""
+    """The clock rule: enabled only when no urgent rule is, jumps to the next deadline."""
     describe: Callable[[Param], str] | None = None
     """How a timeline shows the parameter beyond the item (a result, a duration)."""
+    urgent: bool = True
+    """An urgent rule must fire (or be disabled) before time may pass; a non-urgent one is an
+    optional environment event (a duplicate delivery) that may happen at any time or never."""
 
 
 def rule(
@@ -144,6 +148,7 @@ def rule(
     params: ParamsOf = each_item_in_source,
     units: UnitsOf = unit_is_param,
     describe: Callable[[Param], str] | None = None,
+    urgent: bool = True,
 ) -> Rule:
     """Build a table row; keyword arguments keep the table readable."""
     return Rule(
@@ -158,6 +163,7 @@ def rule(
         params=params,
         units=units,
         describe=describe,
+        urgent=urgent,
     )
 
 
@@ -242,7 +248,11 @@ class ModeSpec:
                     found.append((index, k))
         if len(found) > 1:
             found.sort(key=_rule_index)  # stable: parameters keep their generated order
-        if not found and clock_index >= 0 and self.next_deadline(config, world) is not None:
+        if (
+            clock_index >= 0
+            and not any(self.rules[index].urgent for index, _ in found)
+            and self.next_deadline(config, world) is not None
+        ):
             found.append((clock_index, None))
         return found
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -49,6 +50,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("file")
     s.add_argument("--format", choices=("text", "json"), default="text")
 
+    c = sub.add_parser("check-trace", help="is an observed trace (JSON Lines) a behaviour the model allows?")
+    c.add_argument("file")
+    c.add_argument("--scenario", required=True, help="the scenario the trace was recorded from")
+    c.add_argument("--tolerance", type=float, default=1.0, help="seconds an observed time may be off (default 1)")
+    c.add_argument("--drift", type=float, default=0.0,
+                   help="plus this fraction of the time since the start (default 0)")
+    c.add_argument("--time-scale", type=float, default=1.0,
+                   help="multiply observed times by this first (a peer that runs 60 s delays as 1 s: 60)")
+    c.add_argument("--observes", help="comma-separated event kinds the peer can see (default: all the mode has)")
+    c.add_argument("--prefix", action="store_true", help="the trace may stop before every item has settled")
+    c.add_argument("--duplicates", type=int, default=0,
+                   help="duplicate deliveries per item the model may use to explain the trace (default 0)")
+
+    k = sub.add_parser("conform", help="run the scenarios on a real implementation and compare with the model")
+    k.add_argument("--target", required=True, choices=("model", "moto", "ministack", "botocore"))
+    k.add_argument("--mode", choices=MODE_NAMES)
+    k.add_argument("--report", default="reports", help="directory for the JSON report (default: reports/)")
+    k.add_argument("--only", action="append", help="run only scenarios whose name contains this (repeatable)")
+
     try:
         args = parser.parse_args(argv)
         if args.command == "verify":
@@ -57,10 +77,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _diagrams(args)
         if args.command == "docs":
             return _docs(args)
+        if args.command == "check-trace":
+            return _check_trace(args)
+        if args.command == "conform":
+            return _conform(args)
         return _simulate(args)
     except InputError as err:
         print(f"lambda-retry: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # pragma: no cover - output piped into head
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
     except KeyboardInterrupt:  # pragma: no cover
         print("lambda-retry: interrupted", file=sys.stderr)
         return 130
@@ -219,6 +246,72 @@ def _simulate(args: argparse.Namespace) -> int:
     else:
         print(to_text(report))
     return 0
+
+
+# -- check-trace -------------------------------------------------------------------------------
+
+
+def _check_trace(args: argparse.Namespace) -> int:
+    from .conformance.checker import check_trace
+    from .conformance.peers.trace_io import read_trace
+
+    scenario = load(args.scenario)
+    try:
+        header, events = read_trace(args.file)
+    except OSError as err:
+        raise InputError(f"{args.file}: cannot read: {err.strerror}") from None
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    if header["mode"] != scenario.get("mode"):
+        raise InputError(f"{args.file}: trace mode {header['mode']!r} but scenario mode {scenario.get('mode')!r}")
+    if args.tolerance < 0 or args.drift < 0 or args.time_scale <= 0 or args.duplicates < 0:
+        raise InputError("--tolerance, --drift and --duplicates must be >= 0 and --time-scale > 0")
+    mode = modes().get(header["mode"])
+    observes = [k.strip() for k in args.observes.split(",")] if args.observes else None
+    verdict = check_trace(scenario, events, mode.properties if mode else None, tolerance=args.tolerance,
+                          drift=args.drift,
+                          time_scale=args.time_scale, observes=observes, complete=not args.prefix,
+                          duplicates=args.duplicates)
+    print(verdict.summary())
+    return 0 if verdict.allowed else 1
+
+
+# -- conform -----------------------------------------------------------------------------------
+
+
+def _conform(args: argparse.Namespace) -> int:
+    from .conformance.kit import TARGETS, conform
+    from .conformance.peers import PeerError
+
+    target = TARGETS[args.target]
+    known = modes()
+    wanted = [args.mode] if args.mode else [m for m in target.modes if m in known]
+    if args.mode and (args.mode not in target.modes or args.mode not in known):
+        raise InputError(f"--mode: {args.target} runs {', '.join(m for m in target.modes if m in known)}; "
+                         f"not {args.mode}")
+    out = Path(args.report)
+    failed = False
+    for mode_name in wanted:
+        try:
+            report = conform(args.target, mode_name, only=args.only)
+        except PeerError as err:
+            print(f"lambda-retry: error: {err}", file=sys.stderr)
+            return 2
+        print(f"\n== conformance of {args.target} on {mode_name} ==")
+        width = max([len(r.name) for r in report.results] + [10])
+        for r in report.results:
+            extra = f"  [{r.divergence}]" if r.divergence else ""
+            print(f"{r.name:<{width}}  {r.status:<19} {r.seconds:6.1f}s  {r.detail}{extra}")
+        counts: dict[str, int] = {}
+        for r in report.results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        print("summary: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"conformance-{args.target}-{mode_name}.json"
+        path.write_text(json.dumps(report.as_json(), indent=2) + "\n", encoding="utf-8")
+        print(f"report: {path}")
+        failed |= not report.ok
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -339,7 +339,7 @@ RULES: tuple[Rule, ...] = (
          note="An attempt comes due when the event is already as old as the maximum age: EventAgeExceeded.",
          ref="[ASYNC-CFG]"),
     rule("queue_delivers_duplicate", (RUN,), RUN, ENV,
-         guard=duplicate_delivery_allowed, effect=run_duplicate,
+         guard=duplicate_delivery_allowed, effect=run_duplicate, urgent=False,
          note="The internal queue is eventually consistent: the function may run the event again with no error.",
          ref="[ASYNC-EH]"),
     rule("handler_succeeds", (RUN,), Phase.SUCCEEDED, ENV,

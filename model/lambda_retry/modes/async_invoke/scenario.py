@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lambda_retry.explore import Step
 from lambda_retry.scenario import Script, Setup
-from lambda_retry.settings import parse_config
+from lambda_retry.settings import non_default_settings, parse_config
 from lambda_retry.spec import Action
 from lambda_retry.timeline import number
 
@@ -18,7 +19,7 @@ ITEM_KEYS = ("id", "at")
 RESULT_KEYS: tuple[str, ...] = ()
 RUN_RULES = ("lambda_invokes_function", "queue_delivers_duplicate")
 
-__all__ = ["ITEM_KEYS", "RESULT_KEYS", "SPEC", "build", "report", "wanted"]
+__all__ = ["ITEM_KEYS", "RESULT_KEYS", "SPEC", "build", "report", "to_scenario", "wanted"]
 
 
 def build(raw_config: Any, items: Sequence[Mapping[str, Any]], script: Script) -> Setup:
@@ -80,3 +81,29 @@ def report(setup: Setup, world: World, trace: list[dict[str, Any]]) -> dict[str,
         "DestinationDeliveryFailures": sum(1 for s in undelivered if s != "dlq"),
     }
     return {"items": items, "metrics": metrics, "failure_sinks": list(config.failure_sinks)}
+
+
+def to_scenario(config: Config, names: tuple[str, ...], world: World, steps: Sequence[Step]) -> dict[str, Any] | None:
+    """The scenario that makes the table take ``steps`` (None if a step has no scenario form)."""
+    script: dict[str, list[Any]] = {n: [] for n in names}
+    durations: dict[str, Any] = {}
+    for s in steps:
+        event = SPEC.rules[s.action[0]].event
+        param = s.action[1]
+        if event == "queue_delivers_duplicate":
+            return None
+        name = s.units[0] if s.units else ""
+        if event == "lambda_rejects_invocation":
+            script[name].append(param[1])
+        elif event == "lambda_invokes_function":
+            durations[name] = param[1]
+        elif event in ("handler_succeeds", "handler_fails"):
+            result = "ok" if event == "handler_succeeds" else param[1]
+            d = durations.pop(name, 0)
+            script[name].append({"result": result, "duration": d} if d else result)
+    return {
+        "mode": SPEC.name,
+        "config": non_default_settings(config),
+        "items": [{"id": n, "at": number(e.arrived_at)} for n, e in zip(names, world.items, strict=True)],
+        "handler": {n: rs for n, rs in script.items() if rs},
+    }

@@ -17,7 +17,7 @@ See ``trace_io`` for the format and its validator.
 A peer that crashes or times out raises :class:`PeerError` with one clear line.
 A scenario the peer cannot express at all (a mode it does not have, a sink type
 it cannot deliver to, a value its API cannot take) raises the subclass
-:class:`UnsupportedScenario`, so callers can tell "this peer cannot say" from
+:class:`UnsupportedScenarioError`, so callers can tell "this peer cannot say" from
 "this peer broke".
 
 Importing this package imports no peer library: the peer modules import
@@ -43,8 +43,8 @@ class PeerError(RuntimeError):
         super().__init__(" ".join(str(message).split()))
 
 
-class UnsupportedScenario(PeerError):
+class UnsupportedScenarioError(PeerError):
     """The peer cannot express this scenario (mode, sink type, value out of range)."""
 
 
-__all__ = ["INSTALL_HINT", "PEER_MODULES", "PeerError", "UnsupportedScenario"]
+__all__ = ["INSTALL_HINT", "PEER_MODULES", "PeerError", "UnsupportedScenarioError"]

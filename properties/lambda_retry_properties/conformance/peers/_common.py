@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import PeerError, UnsupportedScenario
+from . import PeerError, UnsupportedScenarioError
 from .trace_io import FORMAT, VERSION, validate_trace
 
 RESULTS: frozenset[str] = frozenset({"ok", "error", "timeout", "oom", "throttle", "service_error"})
@@ -113,9 +113,7 @@ class HandlerScript:
                 seq = [seq]
             if not isinstance(seq, list) or not seq:
                 raise ValueError(f"handler[{key!r}] must be a non-empty list of results")
-            self._steps[str(key)] = tuple(
-                _parse_step(s, f"handler[{key!r}][{i}]") for i, s in enumerate(seq)
-            )
+            self._steps[str(key)] = tuple(_parse_step(s, f"handler[{key!r}][{i}]") for i, s in enumerate(seq))
         self._default = self._steps.pop("default", (Step("ok"),))
 
     def steps_for(self, item: str) -> tuple[Step, ...]:
@@ -168,7 +166,7 @@ class Scenario:
 def parse_scenario(raw: Mapping[str, Any], modes: Iterable[str], peer: str) -> Scenario:
     """Validate ``raw`` against the scenario contract.
 
-    Raises ``UnsupportedScenario`` if its mode is not one of ``modes`` (what this
+    Raises ``UnsupportedScenarioError`` if its mode is not one of ``modes`` (what this
     peer can run), ``ValueError`` if it is malformed.
     """
     if not isinstance(raw, Mapping):
@@ -178,7 +176,7 @@ def parse_scenario(raw: Mapping[str, Any], modes: Iterable[str], peer: str) -> S
         raise ValueError(f"scenario mode {mode!r} is not one of {sorted(DEFAULT_CONFIG)}")
     allowed = sorted(modes)
     if mode not in allowed:
-        raise UnsupportedScenario(f"{peer} cannot run mode {mode!r} (it runs {', '.join(allowed)})")
+        raise UnsupportedScenarioError(f"{peer} cannot run mode {mode!r} (it runs {', '.join(allowed)})")
     cfg_raw = raw.get("config") or {}
     if not isinstance(cfg_raw, Mapping):
         raise ValueError("scenario config must be an object")

@@ -23,7 +23,7 @@ server, i.e. per HTTP request that carries that call's payload):
 ``duration`` makes the server take that long (scaled) before answering.
 
 Time.  The read timeout is ``read_timeout_seconds * time_scale`` wall seconds.
-botocore's retry delays (``rand × 2^(n-1)`` legacy, ``rand × min(2^(n-1), 20)``
+botocore's retry delays (``rand x 2^(n-1)`` legacy, ``rand x min(2^(n-1), 20)``
 standard) are wall seconds computed by botocore; the driver wraps the client's
 own retry handler (unique id ``retry-config-lambda``) so botocore still decides
 *whether* and *how long*, and the driver sleeps ``delay * time_scale`` instead
@@ -74,7 +74,7 @@ _RUN_LOCK = threading.Lock()
 
 def available() -> str | None:
     try:
-        import botocore  # noqa: F401
+        import botocore
         import botocore.session  # noqa: F401
     except ImportError as exc:
         return f"botocore is not installed ({exc.name}): {INSTALL_HINT}"
@@ -106,31 +106,56 @@ class _Stub:
         if result in ("ok", "error") and duration > ft:
             result = "timeout"
         if result == "timeout":
-            return 200, {"X-Amz-Function-Error": "Unhandled"}, {
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": f"Task timed out after {ft:.2f} seconds",
-            }, ft
+            return (
+                200,
+                {"X-Amz-Function-Error": "Unhandled"},
+                {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"Task timed out after {ft:.2f} seconds",
+                },
+                ft,
+            )
         if result == "oom":
-            return 200, {"X-Amz-Function-Error": "Unhandled"}, {
-                "errorType": "Runtime.OutOfMemory",
-                "errorMessage": "Runtime exited with error: signal: killed",
-            }, min(duration, ft)
+            return (
+                200,
+                {"X-Amz-Function-Error": "Unhandled"},
+                {
+                    "errorType": "Runtime.OutOfMemory",
+                    "errorMessage": "Runtime exited with error: signal: killed",
+                },
+                min(duration, ft),
+            )
         if result == "error":
-            return 200, {"X-Amz-Function-Error": "Handled"}, {
-                "errorType": "ScriptedError",
-                "errorMessage": f"scripted error on attempt {attempt}",
-            }, duration
+            return (
+                200,
+                {"X-Amz-Function-Error": "Handled"},
+                {
+                    "errorType": "ScriptedError",
+                    "errorMessage": f"scripted error on attempt {attempt}",
+                },
+                duration,
+            )
         if result == "throttle":
-            return 429, {"x-amzn-ErrorType": "TooManyRequestsException", "Retry-After": "1"}, {
-                "Type": "User",
-                "message": "Rate Exceeded.",
-                "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
-            }, duration
+            return (
+                429,
+                {"x-amzn-ErrorType": "TooManyRequestsException", "Retry-After": "1"},
+                {
+                    "Type": "User",
+                    "message": "Rate Exceeded.",
+                    "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                },
+                duration,
+            )
         if result == "service_error":
-            return 500, {"x-amzn-ErrorType": "ServiceException"}, {
-                "Type": "Service",
-                "message": "scripted service error",
-            }, duration
+            return (
+                500,
+                {"x-amzn-ErrorType": "ServiceException"},
+                {
+                    "Type": "Service",
+                    "message": "scripted service error",
+                },
+                duration,
+            )
         return 200, {}, {"ok": True, "id": call, "attempt": attempt}, duration
 
 
@@ -138,10 +163,10 @@ def _make_handler(stub: _Stub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
-        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             expected = f"/2015-03-31/functions/{FUNCTION_NAME}/invocations"
@@ -150,8 +175,11 @@ def _make_handler(stub: _Stub) -> type[BaseHTTPRequestHandler]:
             except (ValueError, KeyError, TypeError):
                 call = ""
             if not self.path.startswith(expected) or not call:
-                self._send(400, {"x-amzn-ErrorType": "InvalidRequestContentException"},
-                           {"Type": "User", "message": "unexpected request"})
+                self._send(
+                    400,
+                    {"x-amzn-ErrorType": "InvalidRequestContentException"},
+                    {"Type": "User", "message": "unexpected request"},
+                )
                 return
             attempt = stub.next_attempt(call)
             step = stub.sc.handler.step(call, attempt)
@@ -164,16 +192,29 @@ def _make_handler(stub: _Stub) -> type[BaseHTTPRequestHandler]:
                     result = "timeout"
                 elif body.get("errorType") == "Runtime.OutOfMemory":
                     result = "oom"
-                stub.rec.add(t0, "invocation", items=[call], result=result,
-                             detail={"attempt": attempt, "duration": duration})
+                stub.rec.add(
+                    t0, "invocation", items=[call], result=result, detail={"attempt": attempt, "duration": duration}
+                )
             else:
                 stub.rec.add(t0, step.result, items=[call], detail={"attempt": attempt})
             # Take the scripted time, but never outlive the run.
-            stub.stopping.wait(max(0.0, min(stub.clock.wall(duration), stub.clock.wall_left())))
+            due = stub.clock.wall(duration)
+            cap = max(0.0, stub.clock.wall_left()) + 1.0  # never outlive the run by much
+            if stub.stopping.wait(min(due, cap)) or due > cap:
+                # The run ended before the scripted duration: this answer was
+                # never due, so it is neither sent nor recorded.
+                self._send(503, {"x-amzn-ErrorType": "ServiceException"}, {"message": "peer stopped"})
+                return
             gone = self._send(status, headers, body)
             fe = headers.get("X-Amz-Function-Error")
-            stub.rec.add(stub.clock.now(), "response", item=call, status_code=status, function_error=fe,
-                         detail={"attempt": attempt, "client_gone": gone} if gone else {"attempt": attempt})
+            stub.rec.add(
+                stub.clock.now(),
+                "response",
+                item=call,
+                status_code=status,
+                function_error=fe,
+                detail={"attempt": attempt, "client_gone": gone} if gone else {"attempt": attempt},
+            )
 
         def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> bool:
             """Write the response; True if the client had gone away."""
@@ -218,14 +259,16 @@ def _client_config(sc: Scenario, time_scale: float) -> tuple[dict[str, Any], dic
         "read_timeout_wall_seconds": read_timeout * time_scale,
         "backoff": "botocore's delay, slept as delay*time_scale (retry handler wrapped)",
         "unscaled": ["adaptive client-side rate limiter", "connect_timeout (60 s)"],
-        "env": {k: os.environ[k] for k in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "AWS_NEW_RETRIES_2026")
-                if k in os.environ},
+        "env": {
+            k: os.environ[k] for k in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "AWS_NEW_RETRIES_2026") if k in os.environ
+        },
     }
     return kwargs, knobs
 
 
-def _wrap_retry_handler(client: Any, clock: ScenarioClock, backoffs: dict[str, list[float]],
-                        lock: threading.Lock) -> None:
+def _wrap_retry_handler(
+    client: Any, clock: ScenarioClock, backoffs: dict[str, list[float]], lock: threading.Lock
+) -> None:
     """Keep botocore's retry decision, scale the sleep it asks for."""
     events = client.meta.events
     emitter = getattr(events, "_emitter", events)
@@ -269,8 +312,9 @@ def run_scenario(scenario: dict[str, Any], *, time_scale: float, deadline_second
     server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(stub))
     server.daemon_threads = True
     port = int(server.server_address[1])
-    server_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                                     name="botocore-peer-stub", daemon=True)
+    server_thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="botocore-peer-stub", daemon=True
+    )
     backoffs: dict[str, list[float]] = {}
     backoff_lock = threading.Lock()
     threads: list[threading.Thread] = []
@@ -322,14 +366,22 @@ def run_scenario(scenario: dict[str, Any], *, time_scale: float, deadline_second
             server.server_close()
             server_thread.join(timeout=5)
     knobs["function_timeout_seconds"] = stub.function_timeout
-    knobs["stub"] = f"http.server on 127.0.0.1 (port chosen by the OS), path /2015-03-31/functions/{FUNCTION_NAME}/invocations"
+    knobs["stub"] = (
+        f"http.server on 127.0.0.1 (port chosen by the OS), path /2015-03-31/functions/{FUNCTION_NAME}/invocations"
+    )
     knobs["ignored_config"] = list(sc.unknown_config)
     header = make_header("sync_invoke", f"botocore {package_version('botocore')}", time_scale, knobs)
     return finish_trace(header, recorder)
 
 
-def _one_call(client: Any, item: Item, clock: ScenarioClock, recorder: Recorder,
-              backoffs: dict[str, list[float]], lock: threading.Lock) -> None:
+def _one_call(
+    client: Any,
+    item: Item,
+    clock: ScenarioClock,
+    recorder: Recorder,
+    backoffs: dict[str, list[float]],
+    lock: threading.Lock,
+) -> None:
     from botocore.exceptions import ClientError, ReadTimeoutError
 
     status: int | None = None
@@ -362,5 +414,12 @@ def _one_call(client: Any, item: Item, clock: ScenarioClock, recorder: Recorder,
     detail: dict[str, Any] = {"backoff_seconds": delays}
     if retry_attempts is not None:
         detail["retry_attempts"] = retry_attempts
-    recorder.add(clock.now(), "outcome", item=item.id, status_code=status,
-                 function_error=function_error, error=error, detail=detail)
+    recorder.add(
+        clock.now(),
+        "outcome",
+        item=item.id,
+        status_code=status,
+        function_error=function_error,
+        error=error,
+        detail=detail,
+    )

@@ -13,13 +13,13 @@ The function.  One Python function whose code embeds the scenario's handler
 script.  Every execution takes a file lock, bumps a per-item attempt counter in
 a JSON file, appends a ``start`` line (wall time, items, attempts, steps,
 request id, SQS receive counts, stream sequence numbers) to a log file, then
-does what the steps say: sleep ``duration × time_scale``; ``timeout`` sleeps
+does what the steps say: sleep ``duration x time_scale``; ``timeout`` sleeps
 past the function timeout so MiniStack kills it; ``oom`` kills its own worker
 process (SIGKILL, like the OOM killer); ``error`` raises (or, for batches with
 ``report_batch_item_failures``, returns ``batchItemFailures``); a returning
 handler appends an ``end`` line.  The driver turns the log into ``invocation``
 (and ``receive``) events.  ``throttle`` / ``service_error`` steps cannot be
-produced by a function and make the scenario ``UnsupportedScenario``.
+produced by a function and make the scenario ``UnsupportedScenarioError``.
 
 Modes:
 
@@ -41,9 +41,9 @@ Modes:
   ``checkpoint`` is not observable and is not emitted.
 
 Time.  MiniStack runs on the wall clock.  Scaled through its knobs:
-``LAMBDA_ASYNC_RETRY_BASE_SECONDS = retry_delays_seconds[0] × time_scale``
-(MiniStack's delays are ``base × 2^(n-1)``, so ``[60, 120]`` maps exactly),
-``LAMBDA_ASYNC_RETRY_MAX_SECONDS = max(retry_delays_seconds) × time_scale``,
+``LAMBDA_ASYNC_RETRY_BASE_SECONDS = retry_delays_seconds[0] x time_scale``
+(MiniStack's delays are ``base x 2^(n-1)``, so ``[60, 120]`` maps exactly),
+``LAMBDA_ASYNC_RETRY_MAX_SECONDS = max(retry_delays_seconds) x time_scale``,
 the function ``Timeout`` (sent as a float; MiniStack's warm worker honours it),
 ``MaximumEventAgeInSeconds`` and ``MaximumRecordAgeInSeconds`` (sent scaled,
 rounded to whole seconds, with client-side parameter validation off since they
@@ -75,7 +75,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import INSTALL_HINT, PeerError, UnsupportedScenario
+from . import INSTALL_HINT, PeerError, UnsupportedScenarioError
 from ._common import (
     Recorder,
     Scenario,
@@ -121,7 +121,7 @@ def available() -> str | None:
 # The function
 # ---------------------------------------------------------------------------
 
-_HANDLER_CODE = r'''
+_HANDLER_CODE = r"""
 import base64, fcntl, json, os, signal, time
 
 CFG = json.loads(__CFG__)
@@ -166,6 +166,7 @@ def _log(line):
 
 def handler(event, context):
     start = time.time()
+    rid = getattr(context, "aws_request_id", None)
     items = _items(event)
     with open(os.path.join(STATE, "lock"), "a") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
@@ -179,28 +180,28 @@ def handler(event, context):
             json.dump(counts, f)
         _log({"phase": "start", "wall": start, "items": items, "steps": steps,
               "attempts": {i["id"]: counts[i["id"]] for i in items},
-              "request_id": getattr(context, "aws_request_id", None), "pid": os.getpid()})
+              "request_id": rid, "pid": os.getpid()})
         fcntl.flock(lk, fcntl.LOCK_UN)
     results = {s["result"] for s in steps.values()}
     duration = max([s["duration"] or 0.0 for s in steps.values()] or [0.0])
     if "timeout" in results:
         time.sleep(CFG["function_timeout_wall"] + 5.0)
-        _log({"phase": "end", "wall": time.time(), "start": start, "outcome": "not_killed"})
+        _log({"phase": "end", "wall": time.time(), "start": start, "request_id": rid, "outcome": "not_killed"})
         raise Exception("scripted timeout was not enforced")
     time.sleep(duration * CFG["time_scale"])
     if "oom" in results:
         os.kill(os.getpid(), signal.SIGKILL)
     failed = [it for it in items if steps[it["id"]]["result"] == "error"]
     if failed and CFG["batch_item_failures"]:
-        _log({"phase": "end", "wall": time.time(), "start": start, "outcome": "partial",
+        _log({"phase": "end", "wall": time.time(), "start": start, "request_id": rid, "outcome": "partial",
               "failed": [it["id"] for it in failed]})
         return {"batchItemFailures": [{"itemIdentifier": it["handle"]} for it in failed]}
     if failed:
-        _log({"phase": "end", "wall": time.time(), "start": start, "outcome": "error"})
+        _log({"phase": "end", "wall": time.time(), "start": start, "request_id": rid, "outcome": "error"})
         raise Exception("scripted error: " + ",".join(it["id"] for it in failed))
-    _log({"phase": "end", "wall": time.time(), "start": start, "outcome": "ok"})
+    _log({"phase": "end", "wall": time.time(), "start": start, "request_id": rid, "outcome": "ok"})
     return {"ok": True, "items": [it["id"] for it in items]}
-'''
+"""
 
 
 def _function_zip(config: dict[str, Any]) -> bytes:
@@ -235,7 +236,8 @@ class _Server:
         for _ in range(3):
             self.port = free_port()
             env = {
-                k: v for k, v in os.environ.items()
+                k: v
+                for k, v in os.environ.items()
                 if not k.startswith(("AWS_", "LAMBDA_", "MINISTACK_", "GATEWAY_", "EDGE_", "PERSIST"))
             }
             env.update(
@@ -371,6 +373,22 @@ class _Run:
     seq_to_item: dict[str, str] = field(default_factory=dict)
     arrivals: dict[str, float] = field(default_factory=dict)
     send_errors: list[str] = field(default_factory=list)
+    receives: dict[tuple[str, int], tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    function_timeout_wall: float = 0.0
+
+    def record_receive(self, t: float, item: str, count: int, detail: dict[str, Any]) -> None:
+        """Note a receive; one event per (item, receive count) at the earliest time
+        any source saw it (the peek, or the start of the handler that got it)."""
+        if count < 1:
+            return
+        known = self.receives.get((item, count))
+        if known is None or t < known[0]:
+            self.receives[(item, count)] = (t, detail)
+
+    def flush_receives(self) -> None:
+        for (item, count), (t, detail) in self.receives.items():
+            self.recorder.add(t, "receive", item=item, receive_count=count, detail=detail)
+        self.receives.clear()
 
     def queue(self, name: str, attributes: dict[str, str] | None = None) -> tuple[str, str]:
         sqs = self.clients["sqs"]
@@ -398,7 +416,9 @@ class _Run:
             )
             self.sinks.append(_SinkWatch(sink, url, "sns"))
             return str(topic)
-        raise UnsupportedScenario(f"MiniStack driver cannot observe a {kind!r} {sink} sink (it handles sqs and sns)")
+        raise UnsupportedScenarioError(
+            f"MiniStack driver cannot observe a {kind!r} {sink} sink (it handles sqs and sns)"
+        )
 
     def poll_sinks(self) -> None:
         for watch in self.sinks:
@@ -435,6 +455,10 @@ class _Run:
             count = rc.get("approximateInvokeCount")
             detail["body_shape"] = "invocation record"
             detail["response_context"] = parsed.get("responseContext")
+            if "responsePayload" in parsed:
+                payload = parsed["responsePayload"]
+                text = json.dumps(payload)
+                detail["response_payload"] = payload if len(text) <= 500 else text[:500]
             payload = parsed.get("requestPayload")
             if isinstance(payload, dict) and isinstance(payload.get("id"), str):
                 items = [payload["id"]]
@@ -442,8 +466,9 @@ class _Run:
                 info = parsed.get(key)
                 if isinstance(info, dict):
                     detail["batch_info"] = info
-                    items = self._items_between(str(info.get("startSequenceNumber")),
-                                                str(info.get("endSequenceNumber")))
+                    items = self._items_between(
+                        str(info.get("startSequenceNumber")), str(info.get("endSequenceNumber"))
+                    )
         else:
             item = item_of_body(body)
             if item is not None:
@@ -458,15 +483,25 @@ class _Run:
         if not items:
             items = ["?"]
             detail["unparsed_body"] = body[:300]
-        self.recorder.add(t, "sink", items=items, sink=watch.name, condition=condition,
-                          approximate_invoke_count=count if isinstance(count, int) else None, detail=detail)
+        self.recorder.add(
+            t,
+            "sink",
+            items=items,
+            sink=watch.name,
+            condition=condition,
+            approximate_invoke_count=count if isinstance(count, int) else None,
+            detail=detail,
+        )
 
     def _items_between(self, start: str, end: str) -> list[str]:
         def key(s: str) -> tuple[int, str]:
             return (len(s), s)
 
-        return [i for s, i in sorted(self.seq_to_item.items(), key=lambda kv: key(kv[0]))
-                if key(start) <= key(s) <= key(end)]
+        return [
+            i
+            for s, i in sorted(self.seq_to_item.items(), key=lambda kv: key(kv[0]))
+            if key(start) <= key(s) <= key(end)
+        ]
 
     def read_log(self) -> list[dict[str, Any]]:
         path = os.path.join(self.state_dir, "log.jsonl")
@@ -482,20 +517,33 @@ class _Run:
     def record_invocations(self, batch_mode: bool) -> None:
         """Turn the handler log into invocation (and SQS receive) events."""
         log = self.read_log()
-        ends = {round(float(ln["start"]), 6): ln for ln in log if ln.get("phase") == "end"}
-        for ln in log:
-            if ln.get("phase") != "start":
-                continue
-            start = float(ln["wall"])
-            t = self.clock.from_epoch(start)
-            items = [str(it.get("id")) for it in ln["items"]]
+        ends = {(ln.get("request_id"), float(ln["start"])): ln for ln in log if ln.get("phase") == "end"}
+        observed_until = time.time()
+        starts = [ln for ln in log if ln.get("phase") == "start"]
+        for ln in starts:
+            t = self.clock.from_epoch(float(ln["wall"]))
             for it in ln["items"]:
                 if it.get("handle") and it.get("id"):
                     self.seq_to_item.setdefault(str(it["handle"]), str(it["id"]))
-                if "receive_count" in it and it["receive_count"] >= 1:
-                    self.recorder.add(t, "receive", item=str(it["id"]), receive_count=int(it["receive_count"]),
-                                      detail={"message_id": it.get("handle"), "source": "event record"})
-            end = ends.get(round(start, 6))
+                if "receive_count" in it:
+                    self.record_receive(
+                        t,
+                        str(it["id"]),
+                        int(it["receive_count"]),
+                        {"message_id": it.get("handle"), "source": "event record (handler start)"},
+                    )
+        self.flush_receives()  # before the invocations, so a receive sorts first at equal t
+        for ln in starts:
+            start = float(ln["wall"])
+            t = self.clock.from_epoch(start)
+            items = [str(it.get("id")) for it in ln["items"]]
+            end = ends.get((ln.get("request_id"), start))
+            if end is None and start + self.function_timeout_wall + 0.5 > observed_until:
+                # Still running when the observation stopped: its result is unknown.
+                self.knobs.setdefault("running_at_end", []).append(
+                    {"items": items, "t": round(t, 6), "request_id": ln.get("request_id")}
+                )
+                continue
             results = {s["result"] for s in ln["steps"].values()}
             fields: dict[str, Any] = {"items": items}
             detail: dict[str, Any] = {"attempts": ln.get("attempts"), "request_id": ln.get("request_id")}
@@ -511,7 +559,7 @@ class _Run:
                 else:
                     fields["result"] = "error" if outcome == "error" else "ok"
             else:
-                fields["result"] = "timeout" if "timeout" in results else "oom" if "oom" in results else "timeout"
+                fields["result"] = "oom" if "oom" in results and "timeout" not in results else "timeout"
                 detail["observed"] = "no end line: the execution was killed"
             if not batch_mode and len(items) != 1:
                 detail["note"] = "more than one item in an async invocation"
@@ -521,7 +569,7 @@ class _Run:
 def _scaled_int(name: str, scenario_value: float, ts: float, minimum: int, knobs: dict[str, Any]) -> int:
     """Whole wall seconds for a scenario duration; the effective value goes to knobs."""
     wall = scenario_value * ts
-    value = max(minimum, int(round(wall)))
+    value = max(minimum, round(wall))
     if abs(value - wall) > 1e-9:
         knobs.setdefault("effective", {})[name] = {
             "scenario": scenario_value,
@@ -552,7 +600,7 @@ def run_scenario(scenario: dict[str, Any], *, time_scale: float, deadline_second
     sc = parse_scenario(scenario, ["async_invoke", "sqs_poll", "stream_poll"], PEER)
     unsupported = sc.handler.all_results(sc.item_ids()) & {"throttle", "service_error"}
     if unsupported:
-        raise UnsupportedScenario(
+        raise UnsupportedScenarioError(
             f"MiniStack cannot script {sorted(unsupported)} steps: a function cannot throttle or fail the service"
         )
     clock = ScenarioClock(time_scale, deadline_seconds, PEER)
@@ -561,7 +609,16 @@ def run_scenario(scenario: dict[str, Any], *, time_scale: float, deadline_second
             f"ministack: scenario needs {sc.until * time_scale:.1f} s wall (until={sc.until:g} x "
             f"time_scale={time_scale:g}) but the deadline is {deadline_seconds:g} s"
         )
-    knobs: dict[str, Any] = {"fixed_wall_seconds": dict(FIXED_WALL_SECONDS)}
+    knobs: dict[str, Any] = {
+        "server": {
+            "command": "python -m ministack",
+            "BIND_HOST": "127.0.0.1",
+            "GATEWAY_PORT": "free port chosen per run",
+            "LAMBDA_EXECUTOR": "local",
+            "PERSIST_STATE": "0",
+        },
+        "fixed_wall_seconds": dict(FIXED_WALL_SECONDS),
+    }
     env_knobs: dict[str, str] = {}
     if sc.mode == "async_invoke":
         delays = [float(d) for d in sc.config.get("retry_delays_seconds") or [60, 120]]
@@ -633,6 +690,7 @@ def _create_function(run: _Run, batch_item_failures: bool, dlq_arn: str | None =
     if dlq_arn:
         kwargs["DeadLetterConfig"] = {"TargetArn": dlq_arn}
     arn = run.clients["lambda"].create_function(**kwargs)["FunctionArn"]
+    run.function_timeout_wall = timeout_wall
     run.knobs["function"] = {
         "Timeout_wall_seconds": timeout_wall,
         "Timeout_note": "sent as a float (AWS takes whole seconds >= 1); MiniStack's warm worker honours it",
@@ -694,7 +752,7 @@ def _drive_async(run: _Run) -> None:
     ts = run.clock.time_scale
     dlq_kind = cfg.get("dead_letter_queue")
     if dlq_kind not in (None, "sqs", "sns"):
-        raise UnsupportedScenario(f"dead_letter_queue must be null, 'sqs' or 'sns', got {dlq_kind!r}")
+        raise UnsupportedScenarioError(f"dead_letter_queue must be null, 'sqs' or 'sns', got {dlq_kind!r}")
     dlq_arn = run.sink_target("dlq", dlq_kind)
     on_failure = run.sink_target("on_failure", cfg.get("on_failure"))
     on_success = run.sink_target("on_success", cfg.get("on_success"))
@@ -718,8 +776,7 @@ def _drive_async(run: _Run) -> None:
     lam = run.clients["lambda"]
 
     def send(item: str, extra: dict[str, Any]) -> None:
-        resp = lam.invoke(FunctionName=FUNCTION_NAME, InvocationType="Event",
-                          Payload=json.dumps({"id": item}).encode())
+        resp = lam.invoke(FunctionName=FUNCTION_NAME, InvocationType="Event", Payload=json.dumps({"id": item}).encode())
         if int(resp["StatusCode"]) != 202:
             raise PeerError(f"async invoke of {item} answered {resp['StatusCode']}")
 
@@ -777,8 +834,9 @@ def _drive_sqs(run: _Run) -> None:
     run.knobs["queue"] = {"attributes": attrs, "fifo": fifo}
     run.knobs["event_source_mapping"] = {k: v for k, v in esm.items() if k not in ("EventSourceArn", "FunctionName")}
     run.knobs["observation"] = (
-        f"GET /_ministack/sqs/messages every {OBSERVE_INTERVAL_WALL} s wall (delete/visible/expired/dlq);"
-        " receive counts from the event records the handler got"
+        f"GET /_ministack/sqs/messages every {OBSERVE_INTERVAL_WALL} s wall (delete/visible/expired/dlq)"
+        "; receive: when the peeked receive count rises, or from the event record at handler start if"
+        " the peek missed it"
     )
     sqs = run.clients["sqs"]
 
@@ -809,8 +867,9 @@ def _drive_sqs(run: _Run) -> None:
             if st is None:
                 sent_ms = (msg.get("Attributes") or {}).get("SentTimestamp")
                 sent_wall = int(sent_ms) / 1000.0 if sent_ms else time.time()
-                states[mid] = _MsgState(item, visible, count, sent_wall)
-                continue
+                st = states[mid] = _MsgState(item, visible, 0, sent_wall)
+            for n in range(st.receive_count + 1, count + 1):
+                run.record_receive(now, item, n, {"message_id": mid, "source": "peek (receive count rose)"})
             if visible and not st.visible and count > 0:
                 run.recorder.add(now, "visible", item=item, detail={"message_id": mid, "receive_count": count})
             st.visible, st.receive_count = visible, count
@@ -823,8 +882,12 @@ def _drive_sqs(run: _Run) -> None:
                 continue  # the sink poll will record it
             age = run.clock.from_epoch(time.time()) - run.clock.from_epoch(st.sent_wall)
             kind = "expired" if age >= effective_retention else "delete"
-            run.recorder.add(now, kind, item=st.item,
-                             detail={"message_id": mid, "receive_count": st.receive_count, "age": round(age, 6)})
+            run.recorder.add(
+                now,
+                kind,
+                item=st.item,
+                detail={"message_id": mid, "receive_count": st.receive_count, "age": round(age, 6)},
+            )
 
     run.clock.restart()
     sender = _sender(run, send)
@@ -843,7 +906,7 @@ def _drive_stream(run: _Run) -> None:
     ts = run.clock.time_scale
     source = cfg.get("source", "kinesis")
     if source not in ("dynamodb", "kinesis"):
-        raise UnsupportedScenario(f"stream source must be 'dynamodb' or 'kinesis', got {source!r}")
+        raise UnsupportedScenarioError(f"stream source must be 'dynamodb' or 'kinesis', got {source!r}")
     on_failure = run.sink_target("on_failure", cfg.get("on_failure"))
     rbif = bool(cfg.get("report_batch_item_failures"))
     _create_function(run, batch_item_failures=rbif)
@@ -861,8 +924,9 @@ def _drive_stream(run: _Run) -> None:
             raise PeerError("MiniStack created the table without a LatestStreamArn")
 
         def send(item: str, extra: dict[str, Any]) -> None:
-            ddb.put_item(TableName="peer-table",
-                         Item={"pk": {"S": str(extra.get("partition_key") or item)}, "id": {"S": item}})
+            ddb.put_item(
+                TableName="peer-table", Item={"pk": {"S": str(extra.get("partition_key") or item)}, "id": {"S": item}}
+            )
     else:
         kin = run.clients["kinesis"]
         kin.create_stream(StreamName="peer-stream", ShardCount=1)
@@ -874,8 +938,11 @@ def _drive_stream(run: _Run) -> None:
         stream_arn = desc["StreamARN"]
 
         def send(item: str, extra: dict[str, Any]) -> None:
-            kin.put_record(StreamName="peer-stream", Data=json.dumps({"id": item}).encode(),
-                           PartitionKey=str(extra.get("partition_key") or item))
+            kin.put_record(
+                StreamName="peer-stream",
+                Data=json.dumps({"id": item}).encode(),
+                PartitionKey=str(extra.get("partition_key") or item),
+            )
 
     esm: dict[str, Any] = {
         "EventSourceArn": stream_arn,
@@ -887,7 +954,9 @@ def _drive_stream(run: _Run) -> None:
         "ParallelizationFactor": int(cfg.get("parallelization_factor") or 1),
     }
     age = float(cfg["maximum_record_age_seconds"])
-    esm["MaximumRecordAgeInSeconds"] = -1 if age < 0 else _scaled_int("maximum_record_age_seconds", age, ts, 1, run.knobs)
+    esm["MaximumRecordAgeInSeconds"] = (
+        -1 if age < 0 else _scaled_int("maximum_record_age_seconds", age, ts, 1, run.knobs)
+    )
     if rbif:
         esm["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
     if on_failure:

@@ -20,7 +20,7 @@ wall clock sped up by ``1 / time_scale``, so a 30 s visibility timeout takes
 ``30 * time_scale`` wall seconds and every integer value stays exact.  moto's
 own logic is untouched.  With ``clock="wall"`` nothing is patched and every
 scenario duration given to moto must scale to whole wall seconds
-(``value * time_scale`` an integer), else ``UnsupportedScenario``.
+(``value * time_scale`` an integer), else ``UnsupportedScenarioError``.
 
 What the driver adds (the Lambda side, not moto): one poller, sequential
 batches (``maximum_concurrency`` is recorded as ignored); the batching window
@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import INSTALL_HINT, PeerError, UnsupportedScenario
+from . import INSTALL_HINT, PeerError, UnsupportedScenarioError
 from ._common import (
     Item,
     Recorder,
@@ -74,7 +74,7 @@ ACCOUNT_REGION = "us-east-1"
 def available() -> str | None:
     try:
         import boto3  # noqa: F401
-        import moto  # noqa: F401
+        import moto
         import moto.sqs.models  # noqa: F401
         from moto import mock_aws  # noqa: F401
     except ImportError as exc:
@@ -87,7 +87,8 @@ def _scaled_moto_clock(clock: ScenarioClock) -> Iterator[None]:
     """Make moto's SQS backend read scenario seconds (see module docstring)."""
     import moto.sqs.models as sqs_models
 
-    originals = (sqs_models.unix_time, sqs_models.unix_time_millis)
+    namespace = vars(sqs_models)
+    originals = (namespace["unix_time"], namespace["unix_time_millis"])
     epoch0 = time.time()
     real_unix_time: Callable[..., float] = originals[0]
 
@@ -99,23 +100,21 @@ def _scaled_moto_clock(clock: ScenarioClock) -> Iterator[None]:
     def unix_time_millis(dt: Any = None) -> float:
         return unix_time(dt) * 1000.0
 
-    sqs_models.unix_time = unix_time  # type: ignore[assignment]
-    sqs_models.unix_time_millis = unix_time_millis  # type: ignore[assignment]
+    namespace["unix_time"] = unix_time
+    namespace["unix_time_millis"] = unix_time_millis
     try:
         yield
     finally:
-        sqs_models.unix_time, sqs_models.unix_time_millis = originals  # type: ignore[assignment]
+        namespace["unix_time"], namespace["unix_time_millis"] = originals
 
 
 def _moto_seconds(name: str, scenario_value: float, clock_mode: str, time_scale: float) -> int:
-    """The integer moto must be given for a scenario duration, or UnsupportedScenario."""
+    """The integer moto must be given for a scenario duration, or UnsupportedScenarioError."""
     value = scenario_value if clock_mode == "scaled" else scenario_value * time_scale
     if not is_whole(value) or value < 0:
         where = "scenario seconds" if clock_mode == "scaled" else f"wall seconds at time_scale {time_scale:g}"
-        raise UnsupportedScenario(
-            f"moto takes whole seconds only: {name}={scenario_value:g} is {value:g} {where}"
-        )
-    return int(round(value))
+        raise UnsupportedScenarioError(f"moto takes whole seconds only: {name}={scenario_value:g} is {value:g} {where}")
+    return round(value)
 
 
 def run_scenario(
@@ -154,9 +153,7 @@ def run_scenario(
         raise
     except Exception as exc:  # moto or botocore blew up: one line for the report
         raise PeerError(f"moto crashed: {one_line(exc)}") from exc
-    header = make_header(
-        "sqs_poll", f"moto {package_version('moto')}", time_scale, knobs
-    )
+    header = make_header("sqs_poll", f"moto {package_version('moto')}", time_scale, knobs)
     return finish_trace(header, recorder)
 
 
@@ -240,7 +237,10 @@ class _Poller:
                 item = json.loads(msg["Body"])["id"]
                 count = int(msg.get("Attributes", {}).get("ApproximateReceiveCount", "0"))
                 self.rec.add(
-                    t, "receive", item=item, receive_count=count,
+                    t,
+                    "receive",
+                    item=item,
+                    receive_count=count,
                     detail={"message_id": msg["MessageId"]},
                 )
                 batch.append((item, msg))
@@ -248,8 +248,9 @@ class _Poller:
             self.poll_dlq()
             if len(batch) >= self.batch_size or self.window <= 0 or self.clock.now() >= window_end:
                 return batch
-            self.wait_until(min(window_end, self.clock.now() + self.poll_wall / self.clock.time_scale),
-                            "filling a batching window")
+            self.wait_until(
+                min(window_end, self.clock.now() + self.poll_wall / self.clock.time_scale), "filling a batching window"
+            )
 
     def poll_dlq(self) -> None:
         if not self.dlq_url:
@@ -274,7 +275,12 @@ class _Poller:
                 self.dlq_seen.add(item)
                 self.outstanding.discard(item)
                 self.rec.add(
-                    t, "sink", items=[item], sink="dlq", condition=None, approximate_invoke_count=None,
+                    t,
+                    "sink",
+                    items=[item],
+                    sink="dlq",
+                    condition=None,
+                    approximate_invoke_count=None,
                     detail={
                         "message_id": msg["MessageId"],
                         "dlq_receive_count_after_driver_read": int(attrs.get("ApproximateReceiveCount", "0")),
@@ -292,19 +298,27 @@ class _Poller:
         )
         if not aged:
             return
-        attrs = self.sqs.get_queue_attributes(
-            QueueUrl=self.src_url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        present = sum(int(v) for v in attrs.values())
+        # moto computes each count of one GetQueueAttributes at a slightly
+        # different instant, so a message turning visible in between is counted
+        # in neither; two reads a moment apart, keeping the larger, avoid
+        # calling that an expiry.  Messages moved to the DLQ but not read by the
+        # driver yet still count as present.
+        present = max(self._count(self.src_url) for _ in range(2))
+        if self.dlq_url:
+            present += max(0, self._count(self.dlq_url) - len(self.dlq_seen))
         deficit = len(self.outstanding) - present
         for item in aged[: max(0, deficit)]:
             self.outstanding.discard(item)
             self.rec.add(now, "expired", item=item, detail={"queue_count": present})
+
+    def _count(self, url: str) -> int:
+        attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        names = (
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        )
+        return sum(int(attrs.get(n, 0)) for n in names)
 
     # -- invoking --------------------------------------------------------------
 
@@ -362,9 +376,7 @@ def _drive(sc: Scenario, clock: ScenarioClock, clock_mode: str, recorder: Record
     cfg = sc.config
     ts = clock.time_scale
     vt = _moto_seconds("visibility_timeout_seconds", float(cfg["visibility_timeout_seconds"]), clock_mode, ts)
-    retention = _moto_seconds(
-        "message_retention_seconds", float(cfg["message_retention_seconds"]), clock_mode, ts
-    )
+    retention = _moto_seconds("message_retention_seconds", float(cfg["message_retention_seconds"]), clock_mode, ts)
     fifo = bool(cfg.get("fifo"))
     mrc = cfg.get("max_receive_count")
     results = sc.handler.all_results(sc.item_ids())

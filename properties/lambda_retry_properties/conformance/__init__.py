@@ -1,0 +1,1 @@
+"""The conformance kit: observed traces, trace validation, generated scenarios and peer adapters."""
