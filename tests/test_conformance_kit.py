@@ -136,3 +136,15 @@ def test_horizon_is_when_the_model_settles_plus_a_margin() -> None:
     scenario = json.loads((ROOT / "docs/scenarios/async_invoke/01-error-error-ok.json").read_text())
     assert with_horizon(scenario)["until"] == 240.0
     assert len(scenarios_for(MODES["async_invoke"])) >= 10
+
+
+def test_trace_schema_matches_the_validator() -> None:
+    from lambda_retry_properties.conformance.peers.trace_io import EVENT_FIELDS, OPTIONAL_FIELDS
+
+    schema = json.loads((ROOT / "docs" / "trace.schema.json").read_text())
+    events = {e["title"]: e for e in schema["$defs"]["event"]["oneOf"]}
+    assert set(events) == set(EVENT_FIELDS)
+    for kind, fields in EVENT_FIELDS.items():
+        assert events[kind]["required"] == ["t", "kind", *fields]
+        allowed = {"t", "kind", "detail", *fields, *OPTIONAL_FIELDS.get(kind, {})}
+        assert set(events[kind]["properties"]) == allowed

@@ -119,9 +119,20 @@ def fill(text: str, generated: dict[str, str]) -> str:
     return BLOCK.sub(replace, text)
 
 
+def divergence_table() -> str:
+    from .conformance.kit import load_catalogue
+
+    rows = [[f"`{e['peer']}`", f"`{e['mode']}`", f"`{e['name']}`", e["reason"], e["source"]]
+            for e in load_catalogue()]
+    return table(["Peer", "Mode", "Divergence", "What the peer does, and what AWS does", "Source"], rows)
+
+
 def doc_pages(root: Path = ROOT) -> dict[Path, str]:
     """Every docs page with its generated blocks filled in, keyed by path."""
     pages: dict[Path, str] = {}
+    conformance = root / "docs" / "conformance.md"
+    if conformance.exists():
+        pages[conformance] = fill(conformance.read_text(encoding="utf-8"), {"divergences": divergence_table()})
     for mode in modes().values():
         path = root / "docs" / "modes" / f"{mode.name}.md"
         if path.exists():
