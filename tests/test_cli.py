@@ -119,3 +119,16 @@ def test_diagrams_check_detects_a_stale_file(tmp_path: Path) -> None:
     (out / "async_invoke.dot").write_text("digraph stale {}\n")
     result = run_cli("diagrams", "--check", "--out", str(out))
     assert result.returncode == 1 and "async_invoke.dot" in result.stderr
+
+
+def test_diagrams_without_graphviz_write_dot_only_with_a_notice(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty),
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "model"), str(ROOT / "properties")])}
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "lambda_retry_properties.cli", "diagrams", "--out",
+                             str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "notice: graphviz's `dot` is not installed" in result.stderr
+    assert (out / "async_invoke.dot").exists() and not list(out.glob("*.svg"))
