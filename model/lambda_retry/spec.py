@@ -233,11 +233,12 @@ class ModeSpec:
         """Every (rule, parameter) that may fire in ``world``, in table order."""
         found: list[Action] = []
         clock_index = -1
+        present = {item.phase for item in world.items}
         for index, r in enumerate(self.rules):
             if r.time_passes:
                 clock_index = index
                 continue
-            if r.params is each_item_in_source:
+            if r.params is each_item_in_source or (r.source and r.source.isdisjoint(present)):
                 continue
             for param in r.params(config, world, r):
                 if r.guard(config, world, param):
