@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from cases import MODES
 from lambda_retry_properties.conformance.checker import check_trace
 from lambda_retry_properties.conformance.generate import coverage_table, generate
 from lambda_retry_properties.conformance.kit import conform, scenarios_for, with_horizon
 from lambda_retry_properties.conformance.model_peer import run_scenario
 from lambda_retry_properties.conformance.peers.trace_io import write_trace
 from lambda_retry_properties.registry import Mode
-
-from cases import MODES
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACED = [m for m in MODES.values() if (ROOT / f"model/lambda_retry/modes/{m.name}/observe.py").exists()]
@@ -128,7 +127,8 @@ def test_wrong_delay_peer_is_reported_at_the_early_retry() -> None:
                      only=["docs/01-error-error-ok"])
     [result] = report.results
     assert result.verdict is not None
-    assert (result.verdict["first_unexplained"]["kind"], result.verdict["first_unexplained"]["t"]) == ("invocation", 0.0)
+    first = result.verdict["first_unexplained"]
+    assert (first["kind"], first["t"]) == ("invocation", 0.0)
     assert result.verdict["broken"] == ["ASYNC-T01"]
 
 

@@ -7,9 +7,8 @@ from importlib import import_module
 
 import pytest
 
-from lambda_retry_properties.conformance.kit import TARGETS, conform, load_catalogue
-
 from cases import MODES
+from lambda_retry_properties.conformance.kit import TARGETS, conform, load_catalogue
 
 PAIRS = [(t.name, m) for t in TARGETS.values() if t.name != "model" for m in t.modes if m in MODES]
 

@@ -39,7 +39,9 @@ def extra_lifecycles(mode: Mode) -> list[Lifecycle]:
         rows = getattr(package, attr, None)
         if rows is None:
             continue
-        parsed = tuple(r if isinstance(r, LifecycleRow) else LifecycleRow(*r) for r in rows)
+        actors = {r.event: r.actor.value for r in mode.spec.rules}
+        parsed = tuple(r if isinstance(r, LifecycleRow) else
+                       LifecycleRow(*(*r, actors.get(r[1], "service"))[:6]) for r in rows)
         initial = getattr(package, f"{attr}_INITIAL", parsed[0].source)
         sources = {r.source for r in parsed}
         terminal = frozenset(r.dest for r in parsed if r.dest not in sources)

@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lambda-retry: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # pragma: no cover - output piped into head
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        sys.stdout = open(os.devnull, "w")
         return 0
     except KeyboardInterrupt:  # pragma: no cover
         print("lambda-retry: interrupted", file=sys.stderr)

@@ -135,7 +135,8 @@ def retries_only_while_the_quota_allows(c: Config, before: World, m: Move, after
 @P.step(3, source="[BC-LEGACY][BC-STD] §11.1 §12.2 S6")
 def backoff_within_its_bounds(c: Config, before: World, m: Move, after: World) -> bool:
     """The backoff before retry k lies in [0, 2^(k-1)) s in legacy mode and in
-    [0, min(2^(k-1), 20)) s in standard and adaptive modes."""
+    [0, min(2^(k-1), 20)) s in standard and adaptive modes (⚠ 2026 path: the factor is scaled by
+    1 s for a throttle and 0.05 s otherwise before the cap)."""
     if m.event != "client_schedules_retry":
         return True
     k = m.units[0]

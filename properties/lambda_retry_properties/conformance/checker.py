@@ -186,7 +186,8 @@ def _search(h: ModeHooks, config: Any, setup: Setup, trace: list[dict[str, Any]]
     if best == len(trace):
         expected = _expected(h, config, names, ends_early or frontier, seen)
         return Verdict(False, len(trace), best, None, expected, [],
-                       "\nthe trace ends before every item has settled; the model still requires one of the events above")
+                       "\nthe trace ends before every item has settled; "
+                       "the model still requires one of the events above")
     expected = _expected(h, config, names, frontier, seen)
     broken = _broken(h, config, names, frontier, trace[best], props, tolerance) if props else []
     return Verdict(False, len(trace), best, trace[best], expected, broken)

@@ -30,7 +30,7 @@ def run_scenario(scenario: dict[str, Any], *, time_scale: float = 1.0, deadline_
     ``spec`` replaces the mode's table (a wrong variant makes a deliberately wrong peer)."""
     mod, setup, until = parse(scenario)
     if spec is not None:
-        mod = SimpleNamespace(SPEC=spec, wanted=mod.wanted, report=mod.report)  # type: ignore[assignment]
+        mod = SimpleNamespace(SPEC=spec, wanted=mod.wanted, report=mod.report)
     h = hooks(mod.SPEC.name)
     if spec is not None:
         h = replace(h, spec=spec)
@@ -65,6 +65,7 @@ def run_scenario(scenario: dict[str, Any], *, time_scale: float = 1.0, deadline_
     events = [e for e in events if not isinstance(e.get("result"), dict)]
     events.sort(key=lambda e: e["t"])
     header = {"format": "lambda-retry-trace", "version": 1, "mode": mod.SPEC.name,
-              "peer": f"lambda-retry-model {__version__} (transitions runner{', ' + spec.name if spec else ''})", "time_scale": time_scale,
+              "peer": f"lambda-retry-model {__version__} (transitions runner{', variant' if spec else ''})",
+              "time_scale": time_scale,
               "knobs": {}}
     return [header, *events]
