@@ -121,10 +121,12 @@ def maximum_concurrency_prevents_throttle_redrive(c: Config, w: World) -> bool:
 def deleted_only_after_success(c: Config, before: World, m: Move, after: World) -> bool:
     """Lambda deletes a message only after an invocation that contained it returned without a function
     error and, with ReportBatchItemFailures, did not list it in a valid partial batch response."""
-    for k, b, a in changed(before, after):
+    for _k, b, a in changed(before, after):
         if a.phase != Phase.DELETED or b.phase == Phase.DELETED:
             continue
-        if m.event == "handler_succeeds" or (m.event == "handler_reports_failures" and not c.report_batch_item_failures):
+        if m.event == "handler_succeeds":
+            continue
+        if m.event == "handler_reports_failures" and not c.report_batch_item_failures:
             continue
         if m.event == "lambda_deletes_unreported_messages" and b.acked:
             continue
@@ -190,7 +192,7 @@ def redrive_only_by_sqs_past_max(c: Config, before: World, m: Move, after: World
 def expiry_exactly_at_retention(c: Config, before: World, m: Move, after: World) -> bool:
     """A message expires only once it is as old as the retention period, and is never received at or
     after that age."""
-    for k, b, a in changed(before, after):
+    for _k, b, a in changed(before, after):
         if a.phase == Phase.EXPIRED and b.phase != Phase.EXPIRED and _age(before, b) < c.message_retention_seconds:
             return False
     if m.event in RECEIVES:
