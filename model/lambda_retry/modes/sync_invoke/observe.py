@@ -2,7 +2,9 @@
 
 A stub of Lambda's Invoke API sees each HTTP ``request`` (with its attempt number),
 whether the function ran (``invocation``, with the handler's result) or the request
-was throttled (``throttle``) or failed in the service (``service_error``); the
+was throttled (``throttle``) or answered 500 ``ServiceException`` (``service_error``,
+after an ``invocation`` when the function ran first; a 502 or 4xx shows only as the
+``request``); the
 caller sees the final ``outcome`` (status code and function error).  Backoffs,
 read timeouts and the rate limiter are silent: they show only in when the next
 request comes.  An answer Lambda sends after the client has gone is not modelled
@@ -41,6 +43,8 @@ def observe(names: tuple[str, ...], before: World, action: Action, after: World)
         elif event == "lambda_throttles_request":
             out.append({"t": t, "kind": "throttle", "items": [name]})
         elif event == "lambda_returns_service_exception":
+            if param[1]:  # the function ran before the 500 (the run's result is not modelled)
+                out.append({"t": t, "kind": "invocation", "items": [name], "result": None})
             out.append({"t": t, "kind": "service_error", "items": [name]})
         return out
     if event in ("client_returns_response", "client_gives_up"):
