@@ -51,3 +51,15 @@ def test_the_model_never_imports_the_properties() -> None:
     for path in (ROOT / "model").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "lambda_retry_properties" not in text, path
+
+
+def test_all_four_modes_are_built(monkeypatch: object) -> None:
+    import os
+
+    from lambda_retry_properties.registry import modes
+
+    if os.environ.get("LAMBDA_RETRY_MODES"):
+        import pytest
+
+        pytest.skip("LAMBDA_RETRY_MODES limits the modes on purpose")
+    assert tuple(modes()) == MODE_NAMES
