@@ -231,7 +231,7 @@ def to_text(report: Mapping[str, Any]) -> str:
     lines = [f"{report['mode']} scenario", "", "timeline (virtual seconds):", render(report["trace"]), "", "outcomes:"]
     width = max(len(k) for k in report["items"])
     for ident, item in report["items"].items():
-        times = ", ".join(str(t) for t in item.get("execution_times", []))
+        times = _times(item.get("execution_times", []))
         extra = [f"{k}={_show(v)}" for k, v in item.items() if k not in ("outcome", "execution_times")]
         lines.append(f"  {ident:<{width}}  {item['outcome']:<14} runs at [{times}]  " + "  ".join(extra))
     for key, value in report.items():
@@ -240,9 +240,19 @@ def to_text(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _times(times: Sequence[Any], keep: int = 8) -> str:
+    """Run times, shortened in the middle when there are many (the JSON report has them all)."""
+    shown = [str(t) for t in times]
+    if len(shown) > keep:
+        shown = [*shown[: keep - 2], f"… {len(times) - keep + 1} more …", shown[-1]]
+    return ", ".join(shown)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, float):
         return str(number(value))
+    if isinstance(value, list) and len(value) > 8:
+        return f"{len(value)} entries (all of them with --format json)"
     if isinstance(value, list | dict):
         return json.dumps(value, sort_keys=False)
     return str(value)
