@@ -61,11 +61,13 @@ def test_fifo_group_is_blocked_while_its_head_is_in_flight(moto_peer: ModuleType
         time_scale=TS,
         deadline_seconds=20,
     )
-    first = {e["item"]: e["t"] for e in reversed(events(trace, "receive"))}
+    # Positions in the trace: on the virtual clock a2 is received at the very instant a1 is deleted.
+    position = {(e["kind"], e.get("item")): n for n, e in reversed(list(enumerate(trace[1:])))}
     deleted = {e["item"]: e["t"] for e in events(trace, "delete")}
     assert set(deleted) == {"a1", "a2", "b1"}
-    assert first["b1"] < deleted["a1"]  # the other group is served meanwhile
-    assert first["a2"] > deleted["a1"]  # a2 waits until a1 succeeded and was deleted
+    assert position[("receive", "b1")] < position[("delete", "a1")]  # the other group is served meanwhile
+    assert position[("receive", "a2")] > position[("delete", "a1")]  # a2 waits until a1 succeeded and was deleted
+    assert deleted["a1"] >= 20  # a1 came back after its visibility timeout
     assert [e["receive_count"] for e in events(trace, "receive", item="a1")] == [1, 2]
 
 
@@ -160,7 +162,20 @@ def test_scaled_mode_rejects_fractional_seconds(moto_peer: ModuleType) -> None:
 
 def test_refuses_a_run_longer_than_the_deadline(moto_peer: ModuleType) -> None:
     with pytest.raises(PeerError, match="deadline"):
-        moto_peer.run_scenario(sqs({}, [], {}, until=1000), time_scale=0.1, deadline_seconds=5)
+        moto_peer.run_scenario(sqs({}, [], {}, until=1000), time_scale=0.1, deadline_seconds=5, clock="scaled")
+    # The virtual clock takes no wall time per scenario second: the same run is quick.
+    trace = moto_peer.run_scenario(sqs({}, [{"id": "m1"}], {}, until=1000), time_scale=0.1, deadline_seconds=5)
+    assert [e["kind"] for e in trace[1:]] == ["arrival", "receive", "invocation", "delete"]
+
+
+def test_virtual_clock_still_has_a_wall_deadline(moto_peer: ModuleType) -> None:
+    with pytest.raises(PeerError, match="timed out"):
+        moto_peer.run_scenario(
+            sqs({"visibility_timeout_seconds": 1, "max_receive_count": 100000, "batch_size": 1},
+                [{"id": "m1"}], {"m1": ["error"]}, until=10**6),
+            time_scale=TS,
+            deadline_seconds=0.5,
+        )
 
 
 def test_other_modes_are_unsupported(moto_peer: ModuleType) -> None:

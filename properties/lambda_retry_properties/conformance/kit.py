@@ -51,13 +51,21 @@ class Target:
 TARGETS: dict[str, Target] = {
     "model": Target("model", "lambda_retry_properties.conformance.model_peer",
                     ("sync_invoke", "async_invoke", "stream_poll", "sqs_poll"), 1.0, 0.0, 0.0, 60.0),
+    # The driver plays the poller; moto's SQS cannot show a message turning visible again.
     "moto": Target("moto", "lambda_retry_properties.conformance.peers.moto_sqs", ("sqs_poll",),
-                   0.05, 2.0, 0.0, 60.0),
+                   0.05, 2.0, 0.0, 60.0,
+                   observes={"sqs_poll": ("receive", "invocation", "throttle", "service_error", "delete",
+                                          "expired", "sink")}),
     # MiniStack's retry delays start when the failed attempt ends and each error respawns its
     # worker (conformance-peers §3.8): the lag adds up, hence the drift.
     "ministack": Target("ministack", "lambda_retry_properties.conformance.peers.ministack",
                         ("async_invoke", "sqs_poll", "stream_poll"), 1 / 30, 20.0, 0.2, 90.0,
-                        observes={"async_invoke": ("invocation", "sink")}),
+                        observes={"async_invoke": ("invocation", "sink"),
+                                  # A function cannot see a throttle or a service error.
+                                  "sqs_poll": ("receive", "invocation", "delete", "visible", "expired", "sink"),
+                                  # Runs and sink records only: no checkpoint API, no throttle, and a
+                                  # record cannot expire within a run (24 h retention at 1/30).
+                                  "stream_poll": ("invocation", "sink")}),
     "botocore": Target("botocore", "lambda_retry_properties.conformance.peers.botocore_sync", ("sync_invoke",),
                        0.01, 2.0, 0.0, 60.0),
 }
