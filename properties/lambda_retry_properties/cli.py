@@ -180,11 +180,12 @@ def _print_mode(mode: Mode, reports: list[ProfileReport]) -> bool:
                     print(f"\n{o.prop.id} {o.prop.name}: {o.violation.why}\n  {o.prop.statement}")
                     print(o.violation.timeline(mode.spec, symmetry=r.profile.symmetry))
     if variants:
-        print(f"\n{'wrong variant':<44} {'must break':<22} {'caught':<8} {'states':>8}")
+        width = max(len(r.profile.name) for r in variants) + 1
+        print(f"\n{'wrong variant':<{width}} {'must break':<22} {'caught':<8} {'states':>8}")
         for r in variants:
             ok = r.ok
             failed |= not ok
-            print(f"{r.profile.name:<44} {', '.join(r.profile.must_break):<22} {'yes' if ok else 'NO':<8} "
+            print(f"{r.profile.name:<{width}} {', '.join(r.profile.must_break):<22} {'yes' if ok else 'NO':<8} "
                   f"{r.states:>8,}")
     return failed
 
