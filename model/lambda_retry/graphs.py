@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import networkx as nx
 
 from .spec import ModeSpec, always, keep
@@ -19,17 +17,12 @@ def control_graph(spec: ModeSpec) -> nx.MultiDiGraph:
     for index, r in enumerate(spec.rules):
         if r.dest is None:
             continue
-        for source in sorted(r.source, key=_phase_order(spec)):
+        for source in sorted(r.source, key=spec.phase_rank):
             g.add_edge(
                 source, r.dest, key=index, event=r.event, guard=r.guard.__name__,
                 effect=r.effect.__name__, actor=r.actor.value, note=r.note, source_ref=r.source_ref,
             )
     return g
-
-
-def _phase_order(spec: ModeSpec) -> Callable[[str], int]:
-    order = {p.value: n for n, p in enumerate(spec.phases)}
-    return order.__getitem__
 
 
 def lint(spec: ModeSpec) -> list[str]:

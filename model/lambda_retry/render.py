@@ -9,7 +9,6 @@ each edge's tooltip is its rule's note.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import inspect
 import shutil
 import textwrap
@@ -78,13 +77,12 @@ def phase_notes(phases: type[StrEnum]) -> dict[str, str]:
 
 def lifecycle_of(spec: ModeSpec) -> Lifecycle:
     """A mode's main per-unit lifecycle as rows (one per rule and source phase)."""
-    order = {p.value: n for n, p in enumerate(spec.phases)}
     rows = []
     for r in spec.rules:
         if r.dest is None:
             continue
         guard = "" if r.guard is always else r.guard.__name__
-        for source in sorted(r.source, key=order.__getitem__):
+        for source in sorted(r.source, key=spec.phase_rank):
             rows.append(LifecycleRow(str(source), r.event, guard, str(r.dest), r.note, r.actor.value))
     return Lifecycle(spec.name, f"{spec.title}: the life of one {spec.lifecycle}",
                      str(spec.initial_phase), frozenset(str(t) for t in spec.terminal), tuple(rows))
@@ -156,10 +154,9 @@ def phases_table(spec: ModeSpec) -> str:
 
 
 def rules_table(spec: ModeSpec) -> str:
-    order = {p.value: n for n, p in enumerate(spec.phases)}
     rows = []
     for n, r in enumerate(spec.rules, start=1):
-        source = ", ".join(f"`{p}`" for p in sorted(r.source, key=order.__getitem__)) or "any"
+        source = ", ".join(f"`{p}`" for p in sorted(r.source, key=spec.phase_rank)) or "any"
         dest = f"`{r.dest}`" if r.dest is not None else "(same)"
         guard = "" if r.guard is always else f"`{r.guard.__name__}`"
         rows.append([n, f"`{r.event}`", source, dest, guard, r.actor.value, r.note, r.source_ref])
@@ -186,6 +183,3 @@ def _json(value: Any) -> str:
 
     return json.dumps(value)
 
-
-def default_config_json(config_cls: type) -> dict[str, Any]:
-    return {f.name: as_json(f.default) for f in dataclasses.fields(config_cls) if "setting" in f.metadata}

@@ -167,14 +167,18 @@ def rule(
     )
 
 
-def clock_rule(note: str, ref: str) -> Rule:
+CLOCK_NOTE = ("Virtual time jumps to the earliest pending deadline when no urgent rule can fire "
+              "(optional environment events, such as a duplicate delivery, do not hold it back).")
+
+
+def clock_rule(note: str = CLOCK_NOTE, ref: str = "architecture.md") -> Rule:
     """The ``clock_advances`` row every timed mode puts at the end of its table."""
     return Rule(
         event="clock_advances",
         source=frozenset(),
         dest=None,
         actor=Actor.SERVICE,
-        guard=nothing_else_can_happen,
+        guard=no_urgent_rule_can_fire,
         effect=keep,
         note=note,
         source_ref=ref,
@@ -184,7 +188,7 @@ def clock_rule(note: str, ref: str) -> Rule:
     )
 
 
-def nothing_else_can_happen(config: Any, world: Any, param: Any) -> bool:
+def no_urgent_rule_can_fire(config: Any, world: Any, param: Any) -> bool:
     """Guard of ``clock_advances``; evaluated by :meth:`ModeSpec.enabled` itself."""
     return True
 
@@ -210,6 +214,7 @@ class ModeSpec:
     lifecycle: str = "unit"
     """What one unit is called in diagrams and docs: event, message, record, call."""
     _by_phase: dict[str, tuple[int, ...]] = field(init=False, compare=False, repr=False)
+    _rank: dict[str, int] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         by_phase: dict[str, list[int]] = {p.value: [] for p in self.phases}
@@ -218,6 +223,7 @@ class ModeSpec:
                 for phase in r.source:
                     by_phase.setdefault(phase, []).append(index)
         object.__setattr__(self, "_by_phase", {p: tuple(v) for p, v in by_phase.items()})
+        object.__setattr__(self, "_rank", {p.value: n for n, p in enumerate(self.phases)})
 
     def with_rule(self, event: str, guard_name: str, /, **changes: Any) -> ModeSpec:
         """A copy with the row (``event``, guard named ``guard_name``) changed: how wrong variants are made."""
@@ -270,6 +276,10 @@ class ModeSpec:
             assert nxt is not None, "clock_advances fired with no pending deadline"
             return world._replace(clock=nxt)
         return r.effect(config, world, param)
+
+    def phase_rank(self, phase: str) -> int:
+        """A phase's position in declaration order: how tables and diagrams list phases."""
+        return self._rank[phase]
 
     def settled(self, world: Any) -> bool:
         return all(item.phase in self.terminal for item in world.items)

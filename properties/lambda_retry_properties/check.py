@@ -16,7 +16,7 @@ from typing import Any
 
 import networkx as nx
 
-from lambda_retry.explore import Exploration, explore, replay
+from lambda_retry.explore import Exploration, explore
 from lambda_retry.spec import Action, ModeSpec
 
 from .core import Kind, PropertySet, move_of
@@ -132,6 +132,3 @@ def _settles_problem(ex: Exploration, holds: Callable[[Any], bool]) -> tuple[lis
             return ex.path_to(sid), "a run stops here without settling"
     return None
 
-
-def replay_path(spec: ModeSpec, case: Case, actions: list[Action], *, symmetry: bool) -> list[Any]:
-    return replay(spec, case.config, case.initial, actions, case.names, symmetry=symmetry)

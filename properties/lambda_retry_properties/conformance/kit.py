@@ -191,8 +191,7 @@ def conform(
             results.append(ScenarioResult(name, "peer error", message, seconds=time.monotonic() - started))
             continue
         seconds = time.monotonic() - started
-        events = [e for e in trace[1:]]
-        verdict = check_trace(scenario, events, mode.properties, tolerance=target.tolerance, drift=target.drift,
+        verdict = check_trace(scenario, trace[1:], mode.properties, tolerance=target.tolerance, drift=target.drift,
                               observes=target.observes.get(mode_name))
         if verdict.allowed:
             results.append(ScenarioResult(name, "agree", seconds=seconds))

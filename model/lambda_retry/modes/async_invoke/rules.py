@@ -17,6 +17,7 @@ from lambda_retry.spec import (
     Rule,
     Time,
     clock_rule,
+    each_item_in_source,
     rule,
     set_item,
     sort_items,
@@ -33,21 +34,17 @@ WAITING = (Phase.QUEUED, Phase.RETRY_WAIT, Phase.BACKOFF)
 # -- parameters ----------------------------------------------------------------------------
 
 
-def _due(w: World, rule_: Rule) -> list[int]:
-    return [k for k, e in enumerate(w.items) if e.phase in rule_.source]
-
-
 def each_event_and_duration(c: Config, w: World, rule_: Rule) -> Iterable[Param]:
-    return [(k, d) for k in _due(w, rule_) for d in c.env.run_durations]
+    return [(k, d) for k in each_item_in_source(c, w, rule_) for d in c.env.run_durations]
 
 
 def each_event_and_rejection(c: Config, w: World, rule_: Rule) -> Iterable[Param]:
-    return [(k, r) for k in _due(w, rule_) for r in c.env.rejections]
+    return [(k, r) for k in each_item_in_source(c, w, rule_) for r in c.env.rejections]
 
 
 def each_event_and_failure(c: Config, w: World, rule_: Rule) -> Iterable[Param]:
     kinds = [r for r in c.env.results if r in FAILURE_RESULTS]
-    return [(k, kind) for k in _due(w, rule_) for kind in kinds]
+    return [(k, kind) for k in each_item_in_source(c, w, rule_) for kind in kinds]
 
 
 def describe_run(p: Param) -> str:
@@ -374,8 +371,7 @@ RULES: tuple[Rule, ...] = (
          guard=no_failure_sink_configured, effect=discard,
          note="No DLQ and no OnFailure destination: the failed event is discarded.",
          ref="[SEED][ASYNC-2023]"),
-    clock_rule("Virtual time jumps to the earliest pending deadline when nothing else can happen.",
-               "architecture.md"),
+    clock_rule(),
 )
 
 

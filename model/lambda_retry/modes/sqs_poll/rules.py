@@ -605,8 +605,7 @@ RULES: tuple[Rule, ...] = (
          note="A message as old as MessageRetentionPeriod that was neither deleted nor moved disappears: "
               "a silent loss, reported as expired.",
          ref="[BC-SQS] §12.5 Q6"),
-    clock_rule("Virtual time jumps to the earliest pending deadline when nothing else can happen.",
-               "architecture.md"),
+    clock_rule(),
 )
 
 

@@ -666,8 +666,7 @@ RULES: tuple[Rule, ...] = (
               "the rest discarded to the OnFailure destination.",
          ref="[KIN-PBR][FLOCI-3428] §13.12"),
     clock_rule("Virtual time jumps to the earliest pending deadline (a write, a run's end, a retry, a batching "
-               "window, a retention limit) when nothing else can happen.",
-               "architecture.md"),
+               "window, a retention limit) when no urgent rule can fire."),
 )
 
 

@@ -550,8 +550,7 @@ RULES: tuple[Rule, ...] = (
          guard=backoff_has_passed, effect=send_next_attempt,
          note="The backoff is over: the SDK sends the next attempt, a new HTTP request.",
          ref="[BC-LEGACY][BC-STD]"),
-    clock_rule("Virtual time jumps to the earliest pending deadline when nothing else can happen.",
-               "architecture.md"),
+    clock_rule(),
 )
 
 
